@@ -1,0 +1,1 @@
+"""LCEL chains: each module holds one typed factory returning a named Runnable."""

@@ -1,0 +1,1 @@
+"""The knowledge base: embeddings, the FAISS store, incremental indexing and retrieval."""
