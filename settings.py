@@ -63,8 +63,12 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(default=120, ge=0)
     top_k: int = Field(default=4, ge=1, le=20)
     max_top_k: int = Field(default=10, ge=1, le=50)
+    cross_language_calibration: bool = Field(
+        default=True,
+        description="Shift scores by per-language background similarity (see knowledge/base.py).",
+    )
     relevance_threshold: float = Field(
-        default=0.80,
+        default=0.807,
         description="Minimum cosine similarity of the best excerpt; below it the chain refuses.",
     )
     answer_max_sentences: int = Field(default=3, ge=1, le=10)

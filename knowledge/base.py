@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import fcntl
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from langchain_classic.indexes import SQLRecordManager
 from langchain_community.vectorstores import FAISS
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.indexing import IndexingResult, index
 
+from knowledge.text import detect_lang
 from knowledge.vector_store import FaissDirectory, Generation
 from settings import Settings
 
@@ -28,6 +31,44 @@ class ScoredChunk:
 
     document: Document
     score: float
+
+
+@dataclass(frozen=True)
+class LanguageProfile:
+    """Per-language centroid of the stored vectors, and the language of each FAISS row.
+
+    The multilingual model scores any passage in the question's language higher than one in the
+    other language, relevant or not. The mean similarity of a question to a language's passages
+    is its dot product with that language's centroid; shifting each passage's score by the gap
+    between the question-language mean and its own language's mean removes that bias without
+    any labelled data.
+    """
+
+    centroids: dict[str, np.ndarray]
+    row_langs: list[str]
+
+    @classmethod
+    def of(cls, store: FAISS) -> LanguageProfile:
+        """Compute the profile of a store (one pass over its vectors)."""
+        total = store.index.ntotal
+        row_langs = [
+            str(store.docstore.search(store.index_to_docstore_id[row]).metadata.get("lang", "en"))  # type: ignore[union-attr]
+            for row in range(total)
+        ]
+        if total == 0:
+            return cls(centroids={}, row_langs=[])
+        vectors = store.index.reconstruct_n(0, total)
+        langs = np.array(row_langs)
+        centroids = {lang: vectors[langs == lang].mean(axis=0) for lang in set(row_langs)}
+        return cls(centroids=centroids, row_langs=row_langs)
+
+    def offsets(self, query_vector: np.ndarray, query_lang: str) -> dict[str, float]:
+        """Score shift per passage language for this query (0 for the query's own language)."""
+        own = self.centroids.get(query_lang)
+        if own is None or len(self.centroids) < 2:
+            return {}
+        own_mean = float(query_vector @ own)
+        return {lang: own_mean - float(query_vector @ c) for lang, c in self.centroids.items()}
 
 
 @dataclass(frozen=True)
@@ -55,6 +96,9 @@ class KnowledgeBase:
         self.record_manager = SQLRecordManager(RECORD_NAMESPACE, db_url=settings.sqlalchemy_url)
         self.record_manager.create_schema()
         self._swap_lock = threading.Lock()
+        self._profiles: weakref.WeakKeyDictionary[FAISS, LanguageProfile] = (
+            weakref.WeakKeyDictionary()
+        )
         self._write_lock = threading.Lock()
         self._store, self._generation = self.directory.load(embeddings)
         with self._writing() as store:
@@ -73,12 +117,41 @@ class KnowledgeBase:
         return self._store
 
     def search(self, query: str, k: int) -> list[ScoredChunk]:
-        """The `k` chunks most similar to `query`, best first."""
+        """The `k` chunks most similar to `query`, best first (cosine, language-calibrated)."""
         store = self.store
-        if store.index.ntotal == 0:
+        total = store.index.ntotal
+        if total == 0:
             return []
-        hits = store.similarity_search_with_score(query, k=min(k, store.index.ntotal))
-        return [ScoredChunk(document=doc, score=float(score)) for doc, score in hits]
+        vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
+        offsets: dict[str, float] = {}
+        row_langs: list[str] = []
+        if self.settings.cross_language_calibration:
+            profile = self._profile(store)
+            offsets, row_langs = profile.offsets(vector, detect_lang(query)), profile.row_langs
+        # Fetch extra candidates so that calibration can lift the other language's passages.
+        fetch = min(total, max(k * 25, 200)) if offsets else min(total, k)
+        scores, rows = store.index.search(vector.reshape(1, -1), fetch)
+        ranked: list[tuple[float, int]] = []
+        for score, row in zip(scores[0], rows[0], strict=True):
+            if row < 0:
+                continue
+            shift = offsets.get(row_langs[row], 0.0) if offsets else 0.0
+            ranked.append((float(score) + shift, int(row)))
+        ranked.sort(key=lambda item: -item[0])
+        return [
+            ScoredChunk(
+                document=store.docstore.search(store.index_to_docstore_id[row]),  # type: ignore[arg-type]
+                score=score,
+            )
+            for score, row in ranked[:k]
+        ]
+
+    def _profile(self, store: FAISS) -> LanguageProfile:
+        profile = self._profiles.get(store)
+        if profile is None:
+            profile = LanguageProfile.of(store)
+            self._profiles[store] = profile
+        return profile
 
     def stats(self) -> KnowledgeStats:
         """How many documents and chunks are searchable now."""

@@ -1,0 +1,1 @@
+"""msme-rag test suite."""

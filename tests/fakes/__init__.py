@@ -1,0 +1,1 @@
+"""Stand-ins for services that are not reachable from tests (AWS)."""

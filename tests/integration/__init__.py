@@ -1,0 +1,1 @@
+"""Tests over real parts: files, the embedding model, FAISS, SQL, HTTP servers."""
