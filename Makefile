@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Debian packages the loaders and voice engines call: OCR (English, Telugu), PDF rendering,
 # legacy .doc, and speech synthesis.
-DEBIAN_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-tel poppler-utils antiword espeak-ng
+DEBIAN_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-tel poppler-utils antiword espeak-ng fonts-lohit-telu
 SAMPLE_CORPUS := sample_corpus
 
 .PHONY: help install system-packages serve ingest test lint format eval bench clean

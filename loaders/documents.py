@@ -52,9 +52,11 @@ def load_document(path: Path, *, ocr_languages: str = "eng+tel") -> LoadedDocume
         raise DocumentLoadError(source, "the file is empty")
 
     ocr_used = False
+    declared_title: str | None = None
     try:
         if extension == ".pdf":
             elements, ocr_used = _partition_pdf(path, ocr_languages)
+            declared_title = _pdf_declared_title(path)
         else:
             elements = _PARTITIONERS[extension](path)
     except DocumentLoadError:
@@ -66,7 +68,10 @@ def load_document(path: Path, *, ocr_languages: str = "eng+tel") -> LoadedDocume
     if not elements:
         raise DocumentLoadError(source, "no text could be extracted (empty or image-only document)")
     return LoadedDocument(
-        source=source, title=_find_title(elements, path), elements=elements, ocr_used=ocr_used
+        source=source,
+        title=declared_title or _find_title(elements, path),
+        elements=elements,
+        ocr_used=ocr_used,
     )
 
 
@@ -145,6 +150,27 @@ def _partition_pdf(path: Path, ocr_languages: str) -> tuple[list[Element], bool]
             element.metadata.page_number = number
             elements.append(element)
     return elements, bool(scanned_pages)
+
+
+def _pdf_declared_title(path: Path) -> str | None:
+    """The Title in the PDF's document information, when the producer set one."""
+    from pdfminer.pdfdocument import PDFDocument
+    from pdfminer.pdfparser import PDFParser
+    from pdfminer.pdftypes import resolve1
+
+    with path.open("rb") as handle:
+        document = PDFDocument(PDFParser(handle))
+        for info in document.info:
+            raw = resolve1(info.get("Title"))
+            if isinstance(raw, bytes):
+                title = (
+                    raw[2:].decode("utf-16-be", "replace")
+                    if raw.startswith(b"\xfe\xff")
+                    else raw.decode("latin-1")
+                ).strip()
+                if 3 <= len(title) <= 200:
+                    return title
+    return None
 
 
 def _read_text(path: Path) -> str:
