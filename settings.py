@@ -51,10 +51,15 @@ class Settings(BaseSettings):
     bedrock_enabled: Literal["auto", "on", "off"] = Field(
         default="auto", description="auto: use Bedrock when AWS credentials are configured."
     )
-    bedrock_max_attempts: int = Field(default=3, ge=1, le=10)
+    bedrock_max_attempts: int = Field(
+        default=3, ge=1, le=10, description="Calls to Bedrock per answer, first try included."
+    )
     bedrock_timeout_seconds: float = Field(default=30.0, gt=0)
     bedrock_max_tokens: int = Field(default=800, ge=16)
     bedrock_temperature: float = Field(default=0.0, ge=0, le=1)
+    bedrock_streaming: bool = Field(
+        default=True, description="Stream tokens with converse-stream; off: one converse call."
+    )
 
     # Embeddings and retrieval.
     sentence_transformer_model: str = BUNDLED_E5
@@ -73,6 +78,56 @@ class Settings(BaseSettings):
     )
     answer_max_sentences: int = Field(default=3, ge=1, le=10)
     ocr_languages: str = "eng+tel"
+
+    # Realtime chat and voice (issue 4): /ws/chat limits, speech engines, conversation memory.
+    max_audio_seconds: float = Field(default=60.0, gt=0, description="Longest voice message.")
+    max_audio_mb: float = Field(default=5.0, gt=0, description="Largest voice message (decoded).")
+    audio_retention_hours: float = Field(
+        default=24.0, gt=0, description="Generated answer audio older than this is deleted."
+    )
+    asr_engine: Literal["auto", "transcribe", "local"] = Field(
+        default="auto",
+        description="Speech to text. auto: Amazon Transcribe when AWS and TRANSCRIBE_S3_BUCKET "
+        "are configured, else the local faster-whisper model (English only).",
+    )
+    tts_engine: Literal["auto", "polly", "local"] = Field(
+        default="auto",
+        description="Text to speech for English. auto: Amazon Polly when AWS is configured, "
+        "else espeak-ng. Telugu always uses espeak-ng (Polly has no Telugu voice).",
+    )
+    transcribe_english_code: Literal["en-IN", "en-US"] = "en-IN"
+    transcribe_max_wait_seconds: float = Field(default=90.0, gt=0)
+    transcribe_poll_seconds: float = Field(default=2.0, gt=0)
+    polly_voice_id: str = "Kajal"
+    polly_engine: Literal["neural", "standard"] = "neural"
+    chat_history_messages: int = Field(
+        default=12, ge=0, le=200, description="Messages kept per chat session (older ones dropped)."
+    )
+    translate_questions: bool = Field(
+        default=False,
+        description="Translate Telugu questions to English with Amazon Translate for retrieval.",
+    )
+
+    # Document service (issue 3): uploads, accounts, background jobs.
+    max_upload_mb: float = Field(default=20.0, gt=0, description="Largest upload; 413 above.")
+    admin_email: str | None = Field(
+        default=None, description="This account is an admin (the first account always is)."
+    )
+    jwt_expire_minutes: int = Field(default=60 * 12, ge=1)
+    require_auth_for_chat: bool = Field(
+        default=False, description="Whether /rag needs a bearer token (public by default)."
+    )
+    db_auto_migrate: bool = Field(
+        default=True,
+        description="Apply migrations at startup; when false, refuse to start on an old schema.",
+    )
+    celery_broker_url: str | None = Field(
+        default=None, description="Run jobs on Celery workers through this broker."
+    )
+    job_poll_seconds: float = Field(default=2.0, gt=0, description="Idle poll period of workers.")
+    job_lease_seconds: float = Field(
+        default=60.0, ge=1, description="A running job silent this long is resumed elsewhere."
+    )
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:
@@ -106,6 +161,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.resolved_data_dir / 'msme_rag.db'}"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """MAX_UPLOAD_MB in bytes."""
+        return int(self.max_upload_mb * 1024 * 1024)
 
     @property
     def aws_configured(self) -> bool:

@@ -15,7 +15,7 @@ def build_bedrock_client(settings: Settings) -> Any:
     from botocore.config import Config
 
     config = Config(
-        retries={"max_attempts": settings.bedrock_max_attempts, "mode": "standard"},
+        retries={"total_max_attempts": settings.bedrock_max_attempts, "mode": "standard"},
         connect_timeout=min(10.0, settings.bedrock_timeout_seconds),
         read_timeout=settings.bedrock_timeout_seconds,
     )
@@ -34,4 +34,5 @@ def build_llm(settings: Settings, *, client: Any | None = None) -> BaseChatModel
         region_name=settings.aws_default_region,
         temperature=settings.bedrock_temperature,
         max_tokens=settings.bedrock_max_tokens,
+        disable_streaming=not settings.bedrock_streaming,
     )
