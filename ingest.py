@@ -58,7 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for failure in summary.failures:
         print(f"FAILED {failure.error}", file=sys.stderr)
     stats = knowledge.stats()
-    print(f"knowledge base: {stats.documents} documents, {stats.chunks} chunks in {settings.resolved_data_dir}")
+    print(
+        f"knowledge base: {stats.documents} documents, {stats.chunks} chunks in {settings.resolved_data_dir}"
+    )
     return 1 if summary.failures else 0
 
 

@@ -19,7 +19,9 @@ def build_bedrock_client(settings: Settings) -> Any:
         connect_timeout=min(10.0, settings.bedrock_timeout_seconds),
         read_timeout=settings.bedrock_timeout_seconds,
     )
-    return boto3.client("bedrock-runtime", config=config, **settings.boto3_client_kwargs("bedrock-runtime"))  # type: ignore[call-overload]
+    return boto3.client(
+        "bedrock-runtime", config=config, **settings.boto3_client_kwargs("bedrock-runtime")
+    )  # type: ignore[call-overload]
 
 
 def build_llm(settings: Settings, *, client: Any | None = None) -> BaseChatModel | None:

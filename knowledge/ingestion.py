@@ -66,7 +66,9 @@ def discover_files(paths: Iterable[Path]) -> tuple[list[Path], list[FileOutcome]
         elif path.is_file():
             found.append(path)
         else:
-            missing.append(FileOutcome(path=path, doc_id="", error=f"{path}: no such file or folder"))
+            missing.append(
+                FileOutcome(path=path, doc_id="", error=f"{path}: no such file or folder")
+            )
     return found, missing
 
 

@@ -16,8 +16,26 @@ _WORD = regex.compile(r"[\p{L}\p{N}][\p{L}\p{M}\p{N}]*")
 # Sentence ends: Latin and Devanagari full stops, ? and !, followed by space; and line breaks.
 _SENTENCE_END = regex.compile(r"(?<=[.!?।॥])\s+(?=\S)|\n{1,}")
 # Common abbreviations that end in a full stop but do not end a sentence.
-_ABBREVIATIONS = ("Rs.", "Dr.", "Mr.", "Mrs.", "Ms.", "No.", "Sr.", "Jr.", "e.g.", "i.e.", "etc.",
-                  "vs.", "Pvt.", "Ltd.", "Govt.", "St.", "approx.", "U.S.")
+_ABBREVIATIONS = (
+    "Rs.",
+    "Dr.",
+    "Mr.",
+    "Mrs.",
+    "Ms.",
+    "No.",
+    "Sr.",
+    "Jr.",
+    "e.g.",
+    "i.e.",
+    "etc.",
+    "vs.",
+    "Pvt.",
+    "Ltd.",
+    "Govt.",
+    "St.",
+    "approx.",
+    "U.S.",
+)
 
 
 def detect_lang(text: str, default: Lang = "en") -> Lang:

@@ -90,7 +90,7 @@ class FaissDirectory:
         pointer_tmp = self.root / f".{_POINTER}.{name}.tmp"
         pointer_tmp.write_text(name, encoding="utf-8")
         _fsync_file(pointer_tmp)
-        os.replace(pointer_tmp, self.pointer)
+        pointer_tmp.replace(self.pointer)
         _fsync_dir(self.root)
         self._remove_old_generations(keep=name)
         generation = self.current()

@@ -45,7 +45,9 @@ def load_document(path: Path, *, ocr_languages: str = "eng+tel") -> LoadedDocume
     extension = path.suffix.lower()
     if extension not in SUPPORTED_EXTENSIONS:
         supported = ", ".join(sorted(SUPPORTED_EXTENSIONS))
-        raise DocumentLoadError(source, f"unsupported file type {extension!r} (supported: {supported})")
+        raise DocumentLoadError(
+            source, f"unsupported file type {extension!r} (supported: {supported})"
+        )
     if not path.is_file():
         raise DocumentLoadError(source, "file not found")
     if path.stat().st_size == 0:
@@ -104,7 +106,9 @@ def _partition_doc(path: Path) -> list[Element]:
     from unstructured.partition.text import partition_text
 
     if shutil.which("antiword") is None:
-        raise DocumentLoadError(path.name, "reading .doc files needs antiword (apt-get install antiword)")
+        raise DocumentLoadError(
+            path.name, "reading .doc files needs antiword (apt-get install antiword)"
+        )
     completed = subprocess.run(
         ["antiword", "-m", "UTF-8.txt", "-w", "0", str(path)],
         capture_output=True,

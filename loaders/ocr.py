@@ -22,7 +22,9 @@ def usable_ocr_languages(requested: str) -> str:
     try:
         installed = _installed_tesseract_languages()
     except pytesseract.TesseractNotFoundError as exc:
-        raise RuntimeError("OCR needs tesseract (apt-get install tesseract-ocr tesseract-ocr-tel)") from exc
+        raise RuntimeError(
+            "OCR needs tesseract (apt-get install tesseract-ocr tesseract-ocr-tel)"
+        ) from exc
     wanted = [lang for lang in requested.split("+") if lang]
     usable = [lang for lang in wanted if lang in installed]
     if not usable:

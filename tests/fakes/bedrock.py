@@ -15,8 +15,11 @@ def _header(name: str, value: str) -> bytes:
     raw_name, raw_value = name.encode(), value.encode()
     # header: name length (1), name, value type 7 = string, value length (2), value
     return (
-        struct.pack("!B", len(raw_name)) + raw_name + b"\x07"
-        + struct.pack("!H", len(raw_value)) + raw_value
+        struct.pack("!B", len(raw_name))
+        + raw_name
+        + b"\x07"
+        + struct.pack("!H", len(raw_value))
+        + raw_value
     )
 
 
@@ -47,8 +50,14 @@ def converse_stream_frames(pieces: list[str]) -> bytes:
         event_frame("messageStop", {"stopReason": "end_turn"}),
         event_frame(
             "metadata",
-            {"usage": {"inputTokens": 50, "outputTokens": len(pieces), "totalTokens": 50 + len(pieces)},
-             "metrics": {"latencyMs": 12}},
+            {
+                "usage": {
+                    "inputTokens": 50,
+                    "outputTokens": len(pieces),
+                    "totalTokens": 50 + len(pieces),
+                },
+                "metrics": {"latencyMs": 12},
+            },
         ),
     ]
     return b"".join(frames)
@@ -68,8 +77,7 @@ class FakeBedrock:
     def url(self) -> str:
         """Base URL to give botocore as endpoint_url."""
         assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_port}"
 
     def start(self) -> FakeBedrock:
         """Serve on a free port of 127.0.0.1 in a daemon thread."""

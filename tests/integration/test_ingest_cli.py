@@ -15,7 +15,11 @@ def _ingest(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATA_DIR": str(data_dir)}
     return subprocess.run(
         [sys.executable, str(REPO_ROOT / "ingest.py"), "--quiet", *args],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -39,7 +43,7 @@ def test_folder_ingest_reports_a_summary_and_a_bad_file_fails_the_run(tmp_path: 
 
 def test_delete_removes_a_files_chunks_and_missing_paths_are_reported(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    doc = shutil.copy(SAMPLE_CORPUS / "en/udyam_registration.txt", tmp_path / "udyam.txt")
+    doc = str(shutil.copy(SAMPLE_CORPUS / "en/udyam_registration.txt", tmp_path / "udyam.txt"))
     assert _ingest(data_dir, doc).returncode == 0
     deleted = _ingest(data_dir, "--delete", doc)
     assert deleted.returncode == 0 and "removed" in deleted.stdout

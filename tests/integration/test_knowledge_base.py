@@ -75,7 +75,10 @@ def test_a_file_that_fails_leaves_the_index_untouched(
 
 
 def test_a_crash_during_save_leaves_the_previous_index_loadable(
-    knowledge: KnowledgeBase, settings: Settings, embeddings: Embeddings, tmp_path: Path,
+    knowledge: KnowledgeBase,
+    settings: Settings,
+    embeddings: Embeddings,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     first = _write(tmp_path / "a.txt", "Shishu loans go up to Rs 50,000 under Mudra.")
@@ -113,7 +116,9 @@ def test_save_keeps_one_previous_generation_and_no_leftovers(
     knowledge: KnowledgeBase, settings: Settings, tmp_path: Path
 ) -> None:
     for number in range(4):
-        ingest_file(knowledge, settings, _write(tmp_path / f"n{number}.txt", f"Notice number {number}."))
+        ingest_file(
+            knowledge, settings, _write(tmp_path / f"n{number}.txt", f"Notice number {number}.")
+        )
     entries = sorted(path.name for path in settings.index_dir.iterdir())
     generations = [name for name in entries if name.startswith("gen-")]
     assert len(generations) == 2
@@ -127,9 +132,17 @@ def test_a_server_process_sees_what_another_process_ingested(
     assert knowledge.search("Mudra Shishu loan limit", 3) == []
     env = {**os.environ, "DATA_DIR": str(settings.resolved_data_dir)}
     completed = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "ingest.py"), "--quiet",
-         str(SAMPLE_CORPUS / "en/mudra_loans.docx")],
-        env=env, capture_output=True, text=True, timeout=240, check=False,
+        [
+            sys.executable,
+            str(REPO_ROOT / "ingest.py"),
+            "--quiet",
+            str(SAMPLE_CORPUS / "en/mudra_loans.docx"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
     assert completed.returncode == 0, completed.stderr
     hits = knowledge.search("Mudra Shishu loan limit", 3)

@@ -23,14 +23,23 @@ def _text(path: Path) -> str:
 @pytest.mark.parametrize(
     ("relative_path", "expected_title", "expected_phrase"),
     [
-        ("en/msme_classification.md", "Who counts as a micro, small or medium enterprise",
-         "turnover up to Rs 10 crore"),
-        ("en/udyam_registration.txt", "Udyam Registration: how an MSME registers",
-         "free of cost and fully online"),
+        (
+            "en/msme_classification.md",
+            "Who counts as a micro, small or medium enterprise",
+            "turnover up to Rs 10 crore",
+        ),
+        (
+            "en/udyam_registration.txt",
+            "Udyam Registration: how an MSME registers",
+            "free of cost and fully online",
+        ),
         ("en/gst_for_small_business.html", "GST basics for small businesses", "Rs 40 lakh"),
         ("en/mudra_loans.docx", "Mudra loans for small businesses", "Shishu loans cover amounts"),
-        ("en/delayed_payments.pdf", "Delayed payments to micro and small enterprises",
-         "at most 45 days"),
+        (
+            "en/delayed_payments.pdf",
+            "Delayed payments to micro and small enterprises",
+            "at most 45 days",
+        ),
         ("te/pmegp_subsidy_te.docx", "పీఎంఈజీపీ: కొత్త సంస్థలకు సబ్సిడీ", "గ్రామీణ ప్రాంతాల్లో 35 శాతం"),
         ("te/cgtmse_guarantee_te.txt", "సీజీటీఎంఎస్ఈ: పూచీకత్తు లేని రుణాలు", "పది కోట్ల రూపాయల"),
         ("te/upi_digital_payments_te.md", "చిన్న దుకాణాలకు డిజిటల్ చెల్లింపులు", "యూపీఐ పిన్"),
@@ -55,7 +64,9 @@ def test_pdf_pages_are_numbered() -> None:
 
 def test_legacy_word_doc_is_read_with_antiword(tmp_path: Path) -> None:
     path = tmp_path / "old_notice.doc"
-    write_word97_doc(path, ["Legacy notice", "Udyam registration needs no documents.", "సూక్ష్మ సంస్థ"])
+    write_word97_doc(
+        path, ["Legacy notice", "Udyam registration needs no documents.", "సూక్ష్మ సంస్థ"]
+    )
     text = _text(path)
     assert "Udyam registration needs no documents." in text
     assert "సూక్ష్మ సంస్థ" in text
@@ -64,10 +75,15 @@ def test_legacy_word_doc_is_read_with_antiword(tmp_path: Path) -> None:
 def test_scanned_pdf_is_ocrd_in_english_and_telugu(tmp_path: Path) -> None:
     image = Image.new("RGB", (1700, 900), "white")
     draw = ImageDraw.Draw(image)
-    draw.text((100, 100), "Scanned notice: Udyam registration is free.",
-              font=ImageFont.truetype(LATIN_FONT, 44), fill="black")
-    draw.text((100, 300), "సూక్ష్మ సంస్థల నమోదు ఉచితం",
-              font=ImageFont.truetype(TELUGU_FONT, 52), fill="black")
+    draw.text(
+        (100, 100),
+        "Scanned notice: Udyam registration is free.",
+        font=ImageFont.truetype(LATIN_FONT, 44),
+        fill="black",
+    )
+    draw.text(
+        (100, 300), "సూక్ష్మ సంస్థల నమోదు ఉచితం", font=ImageFont.truetype(TELUGU_FONT, 52), fill="black"
+    )
     path = tmp_path / "scan.pdf"
     image.save(path, resolution=200.0)  # an image-only PDF: no text layer at all
 
@@ -82,8 +98,12 @@ def test_scanned_pdf_is_ocrd_in_english_and_telugu(tmp_path: Path) -> None:
 def test_chunks_carry_metadata_and_respect_sections() -> None:
     loaded = load_document(SAMPLE_CORPUS / "en/msme_classification.md")
     chunks = chunk_elements(
-        loaded.elements, doc_id="d1", title=loaded.title, source="msme_classification.md",
-        chunk_size=400, chunk_overlap=50,
+        loaded.elements,
+        doc_id="d1",
+        title=loaded.title,
+        source="msme_classification.md",
+        chunk_size=400,
+        chunk_overlap=50,
     )
     assert len(chunks) >= 3
     assert [chunk.metadata["chunk_index"] for chunk in chunks] == list(range(len(chunks)))
@@ -99,8 +119,14 @@ def test_chunks_carry_metadata_and_respect_sections() -> None:
 
 def test_telugu_chunks_are_tagged_te() -> None:
     loaded = load_document(SAMPLE_CORPUS / "te/cgtmse_guarantee_te.txt")
-    chunks = chunk_elements(loaded.elements, doc_id="t", title=loaded.title, source="c.txt",
-                            chunk_size=900, chunk_overlap=100)
+    chunks = chunk_elements(
+        loaded.elements,
+        doc_id="t",
+        title=loaded.title,
+        source="c.txt",
+        chunk_size=900,
+        chunk_overlap=100,
+    )
     assert {chunk.metadata["lang"] for chunk in chunks} == {"te"}
 
 

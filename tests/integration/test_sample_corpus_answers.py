@@ -14,7 +14,10 @@ IN_SCOPE = [
     ("Is Udyam registration free?", "udyam_registration.txt"),
     ("How much is a Shishu loan under Mudra?", "mudra_loans.docx"),
     ("Within how many days must a buyer pay an MSME supplier?", "delayed_payments.pdf"),
-    ("When is GST registration compulsory for a shop selling goods?", "gst_for_small_business.html"),
+    (
+        "When is GST registration compulsory for a shop selling goods?",
+        "gst_for_small_business.html",
+    ),
     # Telugu questions, Telugu documents
     ("పూచీకత్తు లేకుండా ఎంత రుణం పొందవచ్చు?", "cgtmse_guarantee_te.txt"),
     ("పీఎంఈజీపీ లో గ్రామీణ మహిళలకు ఎంత సబ్సిడీ?", "pmegp_subsidy_te.docx"),

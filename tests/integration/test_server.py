@@ -38,14 +38,18 @@ def server_url(sample_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     shutil.copytree(sample_data_dir, data_dir)
     port = _free_port()
     env = {
-        key: value for key, value in os.environ.items()
+        key: value
+        for key, value in os.environ.items()
         if not key.startswith("AWS_") and key not in {"DATABASE_URL", "BEDROCK_ENABLED"}
     }
     env.update({"DATA_DIR": str(data_dir), "HOST": "127.0.0.1", "PORT": str(port)})
     log = (data_dir.parent / "server.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, str(REPO_ROOT / "serve.py")], env=env, cwd=data_dir.parent,
-        stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, str(REPO_ROOT / "serve.py")],
+        env=env,
+        cwd=data_dir.parent,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -91,7 +95,9 @@ def test_invoke_over_http_in_english_and_telugu(server_url: str) -> None:
 def test_invalid_input_is_a_422(server_url: str) -> None:
     response = httpx.post(f"{server_url}/rag/invoke", json={"input": {"question": ""}})
     assert response.status_code == 422
-    response = httpx.post(f"{server_url}/rag/invoke", json={"input": {"question": "x", "top_k": 99}})
+    response = httpx.post(
+        f"{server_url}/rag/invoke", json={"input": {"question": "x", "top_k": 99}}
+    )
     assert response.status_code == 422
 
 
@@ -122,7 +128,7 @@ def test_playground_and_schemas_are_served(server_url: str) -> None:
 
 
 def test_remote_runnable_invoke_batch_and_stream(server_url: str) -> None:
-    remote = RemoteRunnable(f"{server_url}/rag")
+    remote: RemoteRunnable[dict[str, Any], dict[str, Any]] = RemoteRunnable(f"{server_url}/rag")
     answer = remote.invoke({"question": EN_QUESTION})
     assert answer["sources"][0]["source"] == "mudra_loans.docx" and "50,000" in answer["answer"]
 
@@ -135,7 +141,7 @@ def test_remote_runnable_invoke_batch_and_stream(server_url: str) -> None:
 
 
 def test_remote_runnable_async_stream_and_events(server_url: str) -> None:
-    remote = RemoteRunnable(f"{server_url}/rag")
+    remote: RemoteRunnable[dict[str, Any], dict[str, Any]] = RemoteRunnable(f"{server_url}/rag")
 
     async def run() -> tuple[list[dict[str, Any]], list[str]]:
         chunks = [chunk async for chunk in remote.astream({"question": EN_QUESTION})]

@@ -28,8 +28,14 @@ def _retrieve(score: float) -> Any:
     def retrieve(query: str, k: int) -> list[ScoredChunk]:
         document = Document(
             page_content=EXCERPT,
-            metadata={"doc_id": "d1", "title": "Classification", "source": "c.md",
-                      "chunk_index": 0, "page": None, "lang": "en"},
+            metadata={
+                "doc_id": "d1",
+                "title": "Classification",
+                "source": "c.md",
+                "chunk_index": 0,
+                "page": None,
+                "lang": "en",
+            },
         )
         return [ScoredChunk(document=document, score=score)][:k]
 

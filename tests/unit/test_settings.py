@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from settings import Settings
 
@@ -33,7 +33,7 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch, tmp_pat
 def test_production_refuses_the_development_secrets() -> None:
     with pytest.raises(ValidationError, match="SECRET_KEY"):
         Settings(_env_file=None, environment="production")  # type: ignore[call-arg]
-    strong = "x" * 32
+    strong = SecretStr("x" * 32)
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, environment="production", secret_key=strong, jwt_secret_key=strong
     )
