@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +13,7 @@ import httpx
 import pytest
 from langserve import RemoteRunnable
 
-from tests.conftest import REPO_ROOT
+from tests.servers import running_server
 
 pytestmark = pytest.mark.integration
 
@@ -26,48 +21,12 @@ EN_QUESTION = "How much is a Shishu loan under Mudra?"
 TE_QUESTION = "పీఎంఈజీపీ లో గ్రామీణ మహిళలకు ఎంత సబ్సిడీ?"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server_url(sample_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("server") / "data"
     shutil.copytree(sample_data_dir, data_dir)
-    port = _free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("AWS_") and key not in {"DATABASE_URL", "BEDROCK_ENABLED"}
-    }
-    env.update({"DATA_DIR": str(data_dir), "HOST": "127.0.0.1", "PORT": str(port)})
-    log = (data_dir.parent / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, str(REPO_ROOT / "serve.py")],
-        env=env,
-        cwd=data_dir.parent,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, (data_dir.parent / "server.log").read_text()
-            try:
-                if httpx.get(f"{url}/", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.3)
+    with running_server(data_dir) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def test_health_reports_counts_and_backends(server_url: str) -> None:
