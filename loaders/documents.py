@@ -64,7 +64,7 @@ def load_document(path: Path, *, ocr_languages: str = "eng+tel") -> LoadedDocume
     except DocumentLoadError:
         raise
     except Exception as exc:  # parsers raise many types; all mean "this file is unreadable"
-        raise DocumentLoadError(source, _describe_parse_error(extension, exc)) from exc
+        raise DocumentLoadError(source, _describe_parse_error(path, exc)) from exc
 
     elements = [element for element in elements if element.text and element.text.strip()]
     if not elements:
@@ -189,13 +189,20 @@ def _read_text(path: Path) -> str:
     return raw.decode("cp1252", errors="replace")
 
 
-def _describe_parse_error(extension: str, exc: Exception) -> str:
+def _describe_parse_error(path: Path, exc: Exception) -> str:
     name = type(exc).__name__
-    if extension == ".docx" and name in {"BadZipFile", "KeyError", "PackageNotFoundError"}:
+    extension = path.suffix.lower()
+    if extension == ".docx" and name in {
+        "BadZipFile",
+        "KeyError",
+        "PackageNotFoundError",
+        "ValueError",
+    }:
         return "not a valid .docx file (corrupt or not a Word document)"
     if extension == ".pdf" and name in {"PDFSyntaxError", "PSEOF", "PDFTypeError", "PSSyntaxError"}:
         return "not a valid PDF (corrupt or truncated)"
-    detail = str(exc).strip() or name
+    # Parser messages may quote the full path; where the file is stored is nobody's business.
+    detail = (str(exc).strip() or name).replace(str(path), path.name)
     return f"could not be parsed ({name}: {detail[:200]})"
 
 

@@ -140,6 +140,7 @@ def _corrupt_docx(path: Path) -> None:
     [
         ("broken.pdf", b"%PDF-1.7\n1 0 obj <<", "PDF"),
         ("broken.docx", None, "not a valid .docx"),
+        ("fake.docx", b"plain text pretending to be a Word file", "not a valid .docx"),
         ("broken.doc", b"\xd0\xcf\x11\xe0 this is not a real OLE file" * 20, "Word 97-2003"),
         ("empty.txt", b"", "empty"),
         ("blank.md", b"   \n\n  ", "no text"),
