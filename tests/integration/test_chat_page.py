@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +14,8 @@ import httpx
 import pytest
 
 from prompts.ui import UI_STRINGS, WELCOME
-from tests.conftest import REPO_ROOT
 from tests.integration.test_voice import VOICE_QUESTION, normalise, speak_wav
+from tests.servers import REPO_ROOT, running_server
 
 pytestmark = pytest.mark.integration
 
@@ -44,46 +39,10 @@ if not CHROMIUM.exists():  # pragma: no cover - `make install` installs it
 @pytest.fixture(scope="module")
 def server_url(sample_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`python serve.py` on a free port, over a private copy of the sample corpus index."""
-    root = tmp_path_factory.mktemp("page")
-    data_dir = root / "data"
+    data_dir = tmp_path_factory.mktemp("page") / "data"
     shutil.copytree(sample_data_dir, data_dir)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("AWS_") and key not in {"DATABASE_URL", "BEDROCK_ENABLED"}
-    }
-    env.update({"DATA_DIR": str(data_dir), "HOST": "127.0.0.1", "PORT": str(port)})
-    log_path = root / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "serve.py")],
-            env=env,
-            cwd=root,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert process.poll() is None, log_path.read_text()
-            try:
-                if httpx.get(f"{url}/", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.3)
+    with running_server(data_dir) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _with_trailing_silence(wav: bytes, *, seconds: float) -> bytes:

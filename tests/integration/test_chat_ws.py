@@ -6,7 +6,6 @@ import asyncio
 import base64
 import json
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from serve import create_app
 from settings import Settings
 from tests.conftest import make_settings
 from tests.integration.test_voice import VOICE_QUESTION, normalise, speak_wav, wav_seconds
+from tests.servers import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -37,9 +37,7 @@ class LiveServer:
     """uvicorn serving the app on 127.0.0.1 in a background thread."""
 
     def __init__(self, settings: Settings) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
+        self.port = free_port()
         self.settings = settings
         config = uvicorn.Config(
             create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"

@@ -299,6 +299,12 @@ def test_langserve_transcribe_and_speak_routes(settings: Settings, whisper: Loca
             telugu = await client.post(
                 "/speak/invoke", json={"input": {"text": "నమస్కారం", "lang": "te"}}
             )
+            broken = await client.post(
+                "/transcribe/invoke",
+                json={"input": {"audio_base64": "***", "audio_type": "audio/wav", "lang": "en"}},
+            )
+            assert broken.status_code == 422
+            assert "base64" in broken.json()["detail"]
             return spoken, heard, telugu
 
     import asyncio
