@@ -17,6 +17,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.indexing import IndexingResult, index
 
+from knowledge.lexical import BM25Index
 from knowledge.text import detect_lang
 from knowledge.vector_store import FaissDirectory, Generation
 from settings import Settings
@@ -35,32 +36,39 @@ class ScoredChunk:
 
 @dataclass(frozen=True)
 class LanguageProfile:
-    """Per-language centroid of the stored vectors, and the language of each FAISS row.
+    """Per-language centroid of the stored vectors, the language of each FAISS row, and BM25.
 
     The multilingual model scores any passage in the question's language higher than one in the
     other language, relevant or not. The mean similarity of a question to a language's passages
     is its dot product with that language's centroid; shifting each passage's score by the gap
     between the question-language mean and its own language's mean removes that bias without
-    any labelled data.
+    any labelled data. The BM25 index (one document per FAISS row, the chunk with its title)
+    serves hybrid search; both are computed once per loaded generation.
     """
 
     centroids: dict[str, np.ndarray]
     row_langs: list[str]
+    lexical: BM25Index | None = None
 
     @classmethod
     def of(cls, store: FAISS) -> LanguageProfile:
-        """Compute the profile of a store (one pass over its vectors)."""
+        """Compute the profile of a store (one pass over its vectors and texts)."""
         total = store.index.ntotal
-        row_langs = [
-            str(store.docstore.search(store.index_to_docstore_id[row]).metadata.get("lang", "en"))  # type: ignore[union-attr]
+        documents: list[Document] = [
+            store.docstore.search(store.index_to_docstore_id[row])  # type: ignore[misc]
             for row in range(total)
         ]
+        row_langs = [str(document.metadata.get("lang", "en")) for document in documents]
         if total == 0:
             return cls(centroids={}, row_langs=[])
         vectors = store.index.reconstruct_n(0, total)
         langs = np.array(row_langs)
         centroids = {lang: vectors[langs == lang].mean(axis=0) for lang in set(row_langs)}
-        return cls(centroids=centroids, row_langs=row_langs)
+        return cls(
+            centroids=centroids,
+            row_langs=row_langs,
+            lexical=BM25Index([_lexical_text(document) for document in documents]),
+        )
 
     def offsets(self, query_vector: np.ndarray, query_lang: str) -> dict[str, float]:
         """Score shift per passage language for this query (0 for the query's own language)."""
@@ -69,6 +77,13 @@ class LanguageProfile:
             return {}
         own_mean = float(query_vector @ own)
         return {lang: own_mean - float(query_vector @ c) for lang, c in self.centroids.items()}
+
+
+def _lexical_text(document: Document) -> str:
+    """A chunk as BM25 sees it: with its document's title, which later chunks do not repeat."""
+    title = str(document.metadata.get("title", ""))
+    text = document.page_content
+    return text if not title or text.startswith(title) else f"{title}\n{text}"
 
 
 @dataclass(frozen=True)
@@ -117,27 +132,53 @@ class KnowledgeBase:
         return self._store
 
     def search(self, query: str, k: int) -> list[ScoredChunk]:
-        """The `k` chunks most similar to `query`, best first (cosine, language-calibrated)."""
+        """The `k` chunks most relevant to `query`, best first.
+
+        The score is the cosine similarity, language-calibrated when CROSS_LANGUAGE_CALIBRATION
+        is on; with HYBRID_SEARCH, plus LEXICAL_WEIGHT times the chunk's BM25 coverage of the
+        query (0..1), which lifts passages that share the question's rare words, such as names
+        and scheme titles. RELEVANCE_THRESHOLD is calibrated on this same score (bench/).
+        """
         store = self.store
         total = store.index.ntotal
         if total == 0:
             return []
+        settings = self.settings
         vector = np.asarray(self.embeddings.embed_query(query), dtype=np.float32)
+        profile = (
+            self._profile(store)
+            if settings.cross_language_calibration or settings.hybrid_search
+            else None
+        )
         offsets: dict[str, float] = {}
         row_langs: list[str] = []
-        if self.settings.cross_language_calibration:
-            profile = self._profile(store)
+        if profile is not None and settings.cross_language_calibration:
             offsets, row_langs = profile.offsets(vector, detect_lang(query)), profile.row_langs
-        # Fetch extra candidates so that calibration can lift the other language's passages.
-        fetch = min(total, max(k * 25, 200)) if offsets else min(total, k)
+        lexical = profile.lexical if profile is not None and settings.hybrid_search else None
+        # Fetch extra candidates so that calibration and BM25 can lift lower-ranked passages.
+        fetch = min(total, max(k * 25, 200)) if offsets or lexical else min(total, k)
         scores, rows = store.index.search(vector.reshape(1, -1), fetch)
+        dense = {
+            int(row): float(score)
+            for score, row in zip(scores[0], rows[0], strict=True)
+            if row >= 0
+        }
+        bonus: dict[int, float] = {}
+        if lexical is not None and settings.lexical_weight > 0:
+            coverage = lexical.coverage(query)
+            count = min(total, max(k * 5, 50))
+            best = np.argpartition(-coverage, count - 1)[:count]
+            for row in best.tolist():
+                if coverage[row] <= 0:
+                    continue
+                if row not in dense:
+                    dense[row] = float(vector @ store.index.reconstruct(row))
+            bonus = {row: settings.lexical_weight * float(coverage[row]) for row in dense}
         ranked: list[tuple[float, int]] = []
-        for score, row in zip(scores[0], rows[0], strict=True):
-            if row < 0:
-                continue
+        for row, score in dense.items():
             shift = offsets.get(row_langs[row], 0.0) if offsets else 0.0
-            ranked.append((float(score) + shift, int(row)))
-        ranked.sort(key=lambda item: -item[0])
+            ranked.append((score + shift + bonus.get(row, 0.0), row))
+        ranked.sort(key=lambda item: (-item[0], item[1]))
         return [
             ScoredChunk(
                 document=store.docstore.search(store.index_to_docstore_id[row]),  # type: ignore[arg-type]
@@ -176,7 +217,9 @@ class KnowledgeBase:
         with self._writing() as store:
             if not chunks:
                 deleted = self._delete_doc(store, doc_id)
-                result = IndexingResult(num_added=0, num_updated=0, num_skipped=0, num_deleted=deleted)
+                result = IndexingResult(
+                    num_added=0, num_updated=0, num_skipped=0, num_deleted=deleted
+                )
             else:
                 result = index(
                     list(chunks),
@@ -198,12 +241,32 @@ class KnowledgeBase:
                 self._publish(store)
         return deleted
 
+    def replace_with(self, staged: KnowledgeBase) -> int:
+        """Make the content of `staged` (built under another DATA_DIR) ours in one atomic switch.
+
+        Readers keep the old generation until the CURRENT pointer moves. The record manager is
+        updated around the save so that a crash at any point is repaired by `_reconcile`: new
+        keys are recorded first, the generation is published, then keys of the old one dropped.
+        Returns the number of chunks now searchable.
+        """
+        new_store = staged.store
+        doc_of_key = {
+            str(chunk_id): str(document.metadata.get(SOURCE_ID_KEY))
+            for chunk_id, document in new_store.docstore._dict.items()  # type: ignore[attr-defined]
+        }
+        with self._writing():
+            old_keys = set(self.record_manager.list_keys())
+            if doc_of_key:
+                self.record_manager.update(list(doc_of_key), group_ids=list(doc_of_key.values()))
+            self._publish(new_store)
+            stale = sorted(old_keys - set(doc_of_key))
+            if stale:
+                self.record_manager.delete_keys(stale)
+        return int(new_store.index.ntotal)
+
     def indexed_doc_ids(self) -> set[str]:
         """The document ids that have chunks in the store."""
-        return {
-            str(document.metadata.get(SOURCE_ID_KEY))
-            for document in self.all_chunks()
-        }
+        return {str(document.metadata.get(SOURCE_ID_KEY)) for document in self.all_chunks()}
 
     @contextmanager
     def _writing(self) -> Iterator[FAISS]:

@@ -95,6 +95,7 @@ def ingest_file(
         source=source or loaded.source,
         chunk_size=settings.chunk_size,
         chunk_overlap=settings.chunk_overlap,
+        title_prefix=settings.chunk_title_prefix,
     )
     result = knowledge.index_documents(outcome.doc_id, chunks)
     outcome.chunks = len(chunks)

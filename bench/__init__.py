@@ -1,0 +1,1 @@
+"""The evaluation harness of msme-rag: public benchmarks and the sample-corpus question set."""
