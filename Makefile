@@ -7,11 +7,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Debian packages the loaders and voice engines call: OCR (English, Telugu), PDF rendering,
-# legacy .doc, and speech synthesis.
-DEBIAN_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-tel poppler-utils antiword espeak-ng fonts-lohit-telu
+# legacy .doc, speech synthesis, and the headless browser of the chat page test.
+DEBIAN_PACKAGES := tesseract-ocr tesseract-ocr-eng tesseract-ocr-tel poppler-utils antiword espeak-ng fonts-lohit-telu \
+	chromium
 SAMPLE_CORPUS := sample_corpus
 
-.PHONY: help install system-packages serve ingest test lint format eval bench clean
+.PHONY: help install system-packages serve ingest test lint format eval bench clean worker migrate
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -50,8 +51,20 @@ serve: install ## Ingest the sample corpus, then serve on HOST:PORT (default 127
 	$(PY) ingest.py --quiet $(SAMPLE_CORPUS)
 	$(PY) serve.py
 
+worker: install ## Run a Celery worker for document jobs (needs CELERY_BROKER_URL; WORKER_ARGS=--pool=threads ...)
+	$(PY) -m jobs.celery_app $(WORKER_ARGS)
+
+migrate: install ## Apply database migrations to DATABASE_URL (the server also does it at startup)
+	$(PY) -m db.migrate
+
 test: install ## Run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+eval: install ## Quality on TyDi QA te/en and the sample corpus; writes bench/results/ (EVAL_ARGS=--quick to sample)
+	$(PY) -m bench.eval $(EVAL_ARGS)
+
+bench: install ## Latency of POST /rag/invoke against serve.py on the mixed TyDi pool (p50/p95)
+	$(PY) -m bench.eval --latency-only $(EVAL_ARGS)
 
 lint: install ## ruff and mypy
 	$(VENV)/bin/ruff check .

@@ -11,6 +11,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableConfig, RunnableGenerator, RunnableLambda
 from langchain_core.runnables.utils import AddableDict
 
+from chains.condense import CondenseInput, build_condense_chain
 from chains.extractive import select_sentences
 from chains.schemas import Language, RagAnswer, RagQuestion
 from knowledge.base import ScoredChunk
@@ -28,41 +29,54 @@ logger = logging.getLogger(__name__)
 
 #: Retrieval as the chain sees it: (query, k) -> scored chunks, best first.
 Retrieve = Callable[[str, int], list[ScoredChunk]]
+#: The chain as Python sees it: a RagQuestion (or its dict form) in, a RagAnswer-shaped dict out.
+RagChain = Runnable[RagQuestion | dict[str, Any], dict[str, Any]]
 State = dict[str, Any]
 
 
 def build_rag_chain(
     settings: Settings, *, retrieve: Retrieve, llm: BaseChatModel | None
-) -> Runnable[RagQuestion, RagAnswer]:
+) -> RagChain:
     """Build the RAG chain; with `llm=None` answers are extractive. Streams sources, then the answer."""
     answerer = _Answerer(settings, llm)
     max_top_k = settings.max_top_k
+    condense = build_condense_chain(settings, llm=llm)
 
-    def prepare(payload: RagQuestion | dict[str, Any]) -> State:
+    def prepare(payload: RagQuestion | dict[str, Any], config: RunnableConfig) -> State:
         question = (
             payload if isinstance(payload, RagQuestion) else RagQuestion.model_validate(payload)
         )
         text = question.question.strip()
         lang: Language = question.lang or detect_lang(text)
+        # Follow-ups ("and for small ones?") become standalone questions before retrieval.
+        condensed = condense.invoke(
+            CondenseInput(question=text, lang=lang, chat_history=question.chat_history), config
+        )
         return {
-            "question": text,
+            "question": condensed.standalone,
             "lang": lang,
             "top_k": min(question.top_k, max_top_k),
-            "search_query": text,
+            "search_query": condensed.search_query,
         }
 
     def retrieve_excerpts(state: State) -> State:
         return {**state, "hits": retrieve(state["search_query"], state["top_k"])}
 
+    # RunnableGenerator passes the config to functions that accept it; its stubs do not say so.
+    answer: Runnable[State, dict[str, Any]] = RunnableGenerator(  # type: ignore[assignment]
+        answerer.transform,  # type: ignore[arg-type]
+        answerer.atransform,  # type: ignore[arg-type]
+    ).with_config(run_name="AnswerFromExcerpts")
     chain = (
         RunnableLambda(prepare).with_config(run_name="PrepareQuestion")
         | RunnableLambda(retrieve_excerpts).with_config(run_name="RetrieveExcerpts")
-        | RunnableGenerator(answerer.transform, answerer.atransform).with_config(
-            run_name="AnswerFromExcerpts"
-        )
+        | answer
     )
+    # The declared types are what LangServe publishes as schemas and validates input against;
+    # at run time the output is the RagAnswer-shaped dict merged from the stream.
     return chain.with_config(run_name="RagChain").with_types(
-        input_type=RagQuestion, output_type=RagAnswer
+        input_type=RagQuestion,
+        output_type=RagAnswer,  # type: ignore[arg-type]
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langchain_core.embeddings import Embeddings
@@ -20,7 +21,7 @@ SAMPLE_CORPUS = REPO_ROOT / "sample_corpus"
 configure_offline_libraries()
 
 
-def make_settings(data_dir: Path, **overrides: object) -> Settings:
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     """Settings for a test: nothing from the environment or a .env file leaks in."""
     return Settings(_env_file=None, data_dir=data_dir, **overrides)  # type: ignore[call-arg]
 
@@ -28,8 +29,16 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Keep AWS and app variables of the developer's shell out of every test."""
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                 "DATA_DIR", "DATABASE_URL", "BEDROCK_ENABLED", "ENVIRONMENT"):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "DATA_DIR",
+        "DATABASE_URL",
+        "BEDROCK_ENABLED",
+        "ENVIRONMENT",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -71,3 +80,22 @@ def sample_knowledge(
     data_dir = tmp_path / "sample-data"
     shutil.copytree(sample_data_dir, data_dir)
     yield KnowledgeBase(make_settings(data_dir), embeddings)
+
+
+@pytest.fixture(autouse=True)
+def _no_document_service_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the document service's variables (issue 3) of the developer's shell out of tests."""
+    for name in (
+        "CELERY_BROKER_URL",
+        "CELERY_QUEUE",
+        "DATASET_S3_BUCKET",
+        "AWS_ENDPOINT_URL",
+        "MAX_UPLOAD_MB",
+        "ADMIN_EMAIL",
+        "REQUIRE_AUTH_FOR_CHAT",
+        "DB_AUTO_MIGRATE",
+        "JWT_EXPIRE_MINUTES",
+        "JOB_POLL_SECONDS",
+        "JOB_LEASE_SECONDS",
+    ):
+        monkeypatch.delenv(name, raising=False)
