@@ -22,7 +22,12 @@ class Settings(BaseSettings):
     """Configuration of the service; built once at startup and passed down."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        # `AWS_ACCESS_KEY_ID=` (as in .env.example) means "not set", not "set to nothing".
+        env_ignore_empty=True,
     )
 
     environment: Literal["development", "production"] = "development"

@@ -43,3 +43,16 @@ def test_production_refuses_the_development_secrets() -> None:
 def test_overlap_must_be_smaller_than_chunk_size() -> None:
     with pytest.raises(ValidationError, match="CHUNK_OVERLAP"):
         Settings(_env_file=None, chunk_size=200, chunk_overlap=200)  # type: ignore[call-arg]
+
+
+def test_the_example_env_file_is_valid_and_means_the_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    monkeypatch.setenv("CELERY_BROKER_URL", "")
+    settings = Settings(_env_file=example)  # type: ignore[call-arg]
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    # Empty values (AWS keys, buckets, broker) are "unset": offline mode, local storage.
+    assert settings.aws_configured is False and settings.use_bedrock is False
+    assert settings.dataset_s3_bucket is None and settings.celery_broker_url is None
+    assert settings.model_dump() == defaults.model_dump()
