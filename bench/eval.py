@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -456,65 +453,15 @@ def evaluate_sample(
 # -- latency over HTTP -------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def running_server(data_dir: Path, overrides: dict[str, Any], log_path: Path) -> Iterator[str]:
-    """Run `python serve.py` on a free port over `data_dir`; yield its base URL."""
-    import httpx
+    """Run `python serve.py` on a free port over `data_dir`, offline; yield its base URL."""
+    from tests.servers import running_server as run_serve_py
 
-    port = free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AWS_", "BEDROCK_")) and key not in {"DATABASE_URL"}
-    }
-    env.update(
-        {
-            "DATA_DIR": str(data_dir),
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "BEDROCK_ENABLED": "off",
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-        }
-    )
+    env = {"BEDROCK_ENABLED": "off"}
     env.update({key.upper(): str(value) for key, value in overrides.items()})
-    base = f"http://127.0.0.1:{port}"
-    with log_path.open("w") as server_log:
-        process = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "serve.py")],
-            cwd=data_dir.parent,
-            env=env,
-            stdout=server_log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 180
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"serve.py exited with {process.returncode}; see {log_path}")
-                try:
-                    if httpx.get(f"{base}/", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"serve.py did not answer within 180 s; see {log_path}")
-                time.sleep(0.5)
-            yield base
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with run_serve_py(data_dir, env, log_path) as base:
+        yield base
 
 
 def measure_latency(

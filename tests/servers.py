@@ -58,10 +58,12 @@ def wait_until_healthy(
 
 
 @contextmanager
-def running_server(data_dir: Path, extra_env: Mapping[str, str] | None = None) -> Iterator[str]:
+def running_server(
+    data_dir: Path, extra_env: Mapping[str, str] | None = None, log_path: Path | None = None
+) -> Iterator[str]:
     """Run `python serve.py` on a free port with this DATA_DIR; yield its base URL."""
     port = free_port()
-    log_path = data_dir.parent / f"server-{port}.log"
+    log_path = log_path or data_dir.parent / f"server-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, str(REPO_ROOT / "serve.py")],
