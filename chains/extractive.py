@@ -75,6 +75,9 @@ _TELUGU_NUMBER_WORDS = (
 # "కి.", "J."), not the end of a sentence.
 _ABBREVIATED_END = regex.compile(r"(?:^|[\s(])[\p{L}\p{M}]{1,3}\.$")
 _MIN_WORDS = 4  # shorter lines are headings or titles: they answer nothing on their own
+# A line this short without a full stop is a heading too (chunks start with their document title).
+_MAX_HEADING_WORDS = 14
+_SENTENCE_ENDINGS = (".", "!", "?", "।", ":", ";", '"', "”", ")", "]")
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,14 @@ def _has_quantity(sentence: str) -> bool:
     return bool(_DIGIT.search(sentence)) or any(word in sentence for word in _TELUGU_NUMBER_WORDS)
 
 
+def _is_heading(sentence: str) -> bool:
+    """A title or section heading: very short, or a short line with no sentence-ending mark."""
+    words = len(word_tokens(sentence))
+    if words < _MIN_WORDS:
+        return True
+    return words <= _MAX_HEADING_WORDS and not sentence.rstrip().endswith(_SENTENCE_ENDINGS)
+
+
 def select_sentences(
     question: str, excerpts: list[str], *, max_sentences: int = 3
 ) -> list[AnswerSentence]:
@@ -145,14 +156,14 @@ def select_sentences(
         value = overlap(terms) - _RANK_WEIGHT * (number - 1)
         if wants_quantity and _has_quantity(sentence):
             value += _QUANTITY_BONUS
-        if len(word_tokens(sentence)) < _MIN_WORDS:
+        if _is_heading(sentence):
             value -= 100.0  # a heading: only if there is nothing else
         return value
 
     if not any(overlap(terms) > 0 for *_, terms in candidates):
         # No word in common (e.g. a question in the other language): lead with the top excerpt.
         chosen = [item for item in candidates if item[0] == 1]
-        full = [item for item in chosen if len(word_tokens(item[2])) >= _MIN_WORDS]
+        full = [item for item in chosen if not _is_heading(item[2])]
         chosen = (full or chosen)[:max_sentences]
     else:
         ranked = sorted(candidates, key=lambda item: (-score(item), item[0], item[1]))

@@ -162,8 +162,10 @@ def test_follow_up_is_answered_from_the_session_memory(live: LiveServer) -> None
     follow, alone = asyncio.run(scenario())
     assert follow["data"]["docs"][0]["source"].endswith("msme_classification.md")
     assert "Rs 25 crore" in follow["data"]["answer"]
-    alone_sources = [doc["source"] for doc in alone["data"]["docs"]]
-    assert not alone_sources or not alone_sources[0].endswith("msme_classification.md")
+    # Alone, the fragment is at best a weak match (refused, or barely above the threshold);
+    # with the remembered question, retrieval is confident about the classification limits.
+    alone_best = max((doc["score"] for doc in alone["data"]["docs"]), default=0.0)
+    assert follow["data"]["docs"][0]["score"] > alone_best + 0.1
 
     # The turns are in the database, keyed by session id.
     engine = create_engine(live.settings.sqlalchemy_url)

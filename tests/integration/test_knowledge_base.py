@@ -97,7 +97,8 @@ def test_a_crash_during_save_leaves_the_previous_index_loadable(
     assert knowledge.directory.current() == saved
     reopened = KnowledgeBase(settings, embeddings)
     texts = [chunk.page_content for chunk in reopened.all_chunks()]
-    assert texts == ["Shishu loans go up to Rs 50,000 under Mudra."]
+    # (every chunk starts with its document's title, here the file name "a.txt" -> "A")
+    assert texts == ["A\n\nShishu loans go up to Rs 50,000 under Mudra."]
     # The record manager had recorded b.txt's chunk; reopening repaired that, so it is re-added.
     assert ingest_file(reopened, settings, second).added == 1
     assert reopened.stats().chunks == 2
