@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,26 +212,49 @@ class KnowledgeBase:
 
     def index_documents(self, doc_id: str, chunks: Sequence[Document]) -> IndexingResult:
         """Make `chunks` the content of document `doc_id`: unchanged chunks are skipped, stale ones deleted."""
+        with self.batch() as write:
+            return write(doc_id, chunks)
+
+    @contextmanager
+    def batch(self) -> Iterator[Callable[[str, Sequence[Document]], IndexingResult]]:
+        """Index many documents under one write lock and publish one generation at the end.
+
+        Yields `write(doc_id, chunks)` with the semantics of `index_documents`. Ingesting a
+        folder this way loads and saves the index once instead of once per file. If the body
+        fails, what was written so far is still published, so that the record manager and the
+        saved index agree.
+        """
+        with self._writing() as store:
+            changed = False
+
+            def write(doc_id: str, chunks: Sequence[Document]) -> IndexingResult:
+                nonlocal changed
+                result = self._index_into(store, doc_id, chunks)
+                changed = changed or bool(
+                    result["num_added"] or result["num_deleted"] or result["num_updated"]
+                )
+                return result
+
+            try:
+                yield write
+            finally:
+                if changed:
+                    self._publish(store)
+
+    def _index_into(self, store: FAISS, doc_id: str, chunks: Sequence[Document]) -> IndexingResult:
         if any(chunk.metadata.get(SOURCE_ID_KEY) != doc_id for chunk in chunks):
             raise ValueError(f"every chunk must carry {SOURCE_ID_KEY}={doc_id!r}")
-        with self._writing() as store:
-            if not chunks:
-                deleted = self._delete_doc(store, doc_id)
-                result = IndexingResult(
-                    num_added=0, num_updated=0, num_skipped=0, num_deleted=deleted
-                )
-            else:
-                result = index(
-                    list(chunks),
-                    self.record_manager,
-                    store,
-                    cleanup="incremental",
-                    source_id_key=SOURCE_ID_KEY,
-                    key_encoder="sha256",
-                )
-            if result["num_added"] or result["num_deleted"] or result["num_updated"]:
-                self._publish(store)
-        return result
+        if not chunks:
+            deleted = self._delete_doc(store, doc_id)
+            return IndexingResult(num_added=0, num_updated=0, num_skipped=0, num_deleted=deleted)
+        return index(
+            list(chunks),
+            self.record_manager,
+            store,
+            cleanup="incremental",
+            source_id_key=SOURCE_ID_KEY,
+            key_encoder="sha256",
+        )
 
     def delete_document(self, doc_id: str) -> int:
         """Remove every chunk of `doc_id`; return how many were removed."""

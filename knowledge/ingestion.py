@@ -8,6 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from langchain_core.documents import Document
+from langchain_core.indexing import IndexingResult
+
 from knowledge.base import KnowledgeBase
 from loaders import SUPPORTED_EXTENSIONS, DocumentLoadError, chunk_elements, load_document
 from settings import Settings
@@ -82,12 +85,43 @@ def ingest_file(
     source: str | None = None,
 ) -> FileOutcome:
     """Parse, chunk and index one file; a parse failure is reported in the outcome, not raised."""
+    # Parse before taking the index's write lock: OCR can take a while.
+    outcome, chunks = _parse(settings, path, doc_id=doc_id, title=title, source=source)
+    if chunks is not None:
+        _record(outcome, chunks, knowledge.index_documents(outcome.doc_id, chunks))
+    return outcome
+
+
+def ingest_paths(
+    knowledge: KnowledgeBase, settings: Settings, files: Iterable[Path]
+) -> IngestSummary:
+    """Ingest each file in turn, publishing the index once at the end; bad files never stop it."""
+    summary = IngestSummary()
+    started = time.perf_counter()
+    with knowledge.batch() as write:
+        for path in files:
+            outcome, chunks = _parse(settings, path)
+            if chunks is not None:
+                _record(outcome, chunks, write(outcome.doc_id, chunks))
+            summary.outcomes.append(outcome)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _parse(
+    settings: Settings,
+    path: Path,
+    *,
+    doc_id: str | None = None,
+    title: str | None = None,
+    source: str | None = None,
+) -> tuple[FileOutcome, list[Document] | None]:
     outcome = FileOutcome(path=path, doc_id=doc_id or doc_id_for_path(path))
     try:
         loaded = load_document(path, ocr_languages=settings.ocr_languages)
     except DocumentLoadError as exc:
         outcome.error = str(exc)
-        return outcome
+        return outcome, None
     chunks = chunk_elements(
         loaded.elements,
         doc_id=outcome.doc_id,
@@ -97,21 +131,11 @@ def ingest_file(
         chunk_overlap=settings.chunk_overlap,
         title_prefix=settings.chunk_title_prefix,
     )
-    result = knowledge.index_documents(outcome.doc_id, chunks)
+    return outcome, chunks
+
+
+def _record(outcome: FileOutcome, chunks: list[Document], result: IndexingResult) -> None:
     outcome.chunks = len(chunks)
     outcome.added = result["num_added"] + result["num_updated"]
     outcome.skipped = result["num_skipped"]
     outcome.deleted = result["num_deleted"]
-    return outcome
-
-
-def ingest_paths(
-    knowledge: KnowledgeBase, settings: Settings, files: Iterable[Path]
-) -> IngestSummary:
-    """Ingest each file in turn; one bad file never stops the batch."""
-    summary = IngestSummary()
-    started = time.perf_counter()
-    for path in files:
-        summary.outcomes.append(ingest_file(knowledge, settings, path))
-    summary.seconds = time.perf_counter() - started
-    return summary

@@ -12,8 +12,9 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from knowledge.base import KnowledgeBase
-from knowledge.ingestion import doc_id_for_path, ingest_file
+from knowledge.ingestion import doc_id_for_path, ingest_file, ingest_paths
 from knowledge.vector_store import FaissDirectory
+from loaders import chunk_elements, load_document
 from settings import Settings
 from tests.conftest import REPO_ROOT, SAMPLE_CORPUS
 
@@ -148,3 +149,37 @@ def test_a_server_process_sees_what_another_process_ingested(
     assert completed.returncode == 0, completed.stderr
     hits = knowledge.search("Mudra Shishu loan limit", 3)
     assert hits and hits[0].document.metadata["source"] == "mudra_loans.docx"
+
+
+def test_ingesting_a_folder_loads_and_saves_the_index_once(
+    knowledge: KnowledgeBase, settings: Settings, tmp_path: Path
+) -> None:
+    files = [_write(tmp_path / f"n{number}.txt", f"Notice number {number}.") for number in range(3)]
+    summary = ingest_paths(knowledge, settings, files)
+    assert summary.total("added") == 3 and not summary.failures
+    generations = [path for path in settings.index_dir.iterdir() if path.name.startswith("gen-")]
+    assert len(generations) == 1  # one save for the batch, not one per file
+
+
+def test_a_batch_that_fails_midway_publishes_what_it_wrote(
+    knowledge: KnowledgeBase, settings: Settings, embeddings: Embeddings, tmp_path: Path
+) -> None:
+    path = _write(tmp_path / "a.txt", "Tarun loans go up to Rs 10 lakh under Mudra.")
+    outcome = ingest_file(knowledge, settings, path)
+    knowledge.delete_document(outcome.doc_id)
+    assert knowledge.all_chunks() == []
+    chunks = chunk_elements(
+        load_document(path).elements,
+        doc_id=outcome.doc_id,
+        title="A",
+        source="a.txt",
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+    )
+    with pytest.raises(RuntimeError, match="disk went away"), knowledge.batch() as write:
+        write(outcome.doc_id, chunks)
+        raise RuntimeError("disk went away")
+    reopened = KnowledgeBase(settings, embeddings)
+    assert reopened.stats().chunks == 1
+    # Records and index agree: the same chunks are recognised, not added twice.
+    assert ingest_file(reopened, settings, path).added == 0
