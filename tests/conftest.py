@@ -72,6 +72,19 @@ def sample_data_dir(tmp_path_factory: pytest.TempPathFactory, embeddings: Embedd
     return data_dir
 
 
+@pytest.fixture(scope="module")
+def sample_server_url(
+    sample_data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """`python serve.py` on a free port over a private copy of the sample corpus (per module)."""
+    from tests.servers import running_server
+
+    data_dir = tmp_path_factory.mktemp("server") / "data"
+    shutil.copytree(sample_data_dir, data_dir)
+    with running_server(data_dir) as url:
+        yield url
+
+
 @pytest.fixture
 def sample_knowledge(
     sample_data_dir: Path, tmp_path: Path, embeddings: Embeddings

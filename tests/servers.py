@@ -25,18 +25,34 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def server_environment(
-    data_dir: Path, port: int, extra: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """The environment for `python serve.py`: this DATA_DIR and PORT, no AWS, plus `extra`."""
+def child_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without AWS and other leaky variables, plus `extra`."""
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith("AWS_") and key not in _LEAKY_VARIABLES
     }
-    env.update({"DATA_DIR": str(data_dir), "HOST": "127.0.0.1", "PORT": str(port)})
     env.update(extra or {})
     return env
+
+
+def server_environment(
+    data_dir: Path, port: int, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment for `python serve.py`: this DATA_DIR and PORT, no AWS, plus `extra`."""
+    env = child_environment({"DATA_DIR": str(data_dir), "HOST": "127.0.0.1", "PORT": str(port)})
+    env.update(extra or {})
+    return env
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate a child process, killing it if it does not exit within 30 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def wait_until_healthy(
@@ -77,9 +93,4 @@ def running_server(
             wait_until_healthy(url, process, log_path)
             yield url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop(process)

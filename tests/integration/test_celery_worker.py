@@ -28,7 +28,7 @@ from tests.integration.document_client import (
     upload_file,
     wait_for_document,
 )
-from tests.servers import free_port
+from tests.servers import child_environment, free_port, stop
 
 pytestmark = pytest.mark.integration
 
@@ -69,12 +69,7 @@ def celery_settings(tmp_path: Path, broker_url: str) -> Settings:
 @pytest.fixture
 def worker(celery_settings: Settings, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     """`python -m jobs.celery_app` (what `make worker` runs), ready to take jobs."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("AWS_") and key not in {"DATABASE_URL", "BEDROCK_ENABLED"}
-    }
-    env.update(
+    env = child_environment(
         {
             "DATA_DIR": str(celery_settings.resolved_data_dir),
             "CELERY_BROKER_URL": str(celery_settings.celery_broker_url),
@@ -100,12 +95,7 @@ def worker(celery_settings: Settings, tmp_path: Path) -> Iterator[subprocess.Pop
                 time.sleep(0.3)
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 @pytest.fixture

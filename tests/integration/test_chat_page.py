@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 
 from prompts.ui import UI_STRINGS, WELCOME
 from tests.integration.test_voice import VOICE_QUESTION, normalise, speak_wav
-from tests.servers import REPO_ROOT, running_server
+from tests.servers import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -37,12 +36,9 @@ if not CHROMIUM.exists():  # pragma: no cover - `make install` installs it
 
 
 @pytest.fixture(scope="module")
-def server_url(sample_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python serve.py` on a free port, over a private copy of the sample corpus index."""
-    data_dir = tmp_path_factory.mktemp("page") / "data"
-    shutil.copytree(sample_data_dir, data_dir)
-    with running_server(data_dir) as url:
-        yield url
+def server_url(sample_server_url: str) -> str:
+    """The real server over the sample corpus."""
+    return sample_server_url
 
 
 def _with_trailing_silence(wav: bytes, *, seconds: float) -> bytes:

@@ -19,6 +19,7 @@ from db.migrate import upgrade
 from settings import Settings
 from storage import LocalStorage
 from tests.conftest import SAMPLE_CORPUS
+from tests.fixtures.documents import write_locked_pdf
 from tests.integration.document_client import (
     Reply,
     ask,
@@ -293,19 +294,11 @@ def test_file_names_are_sanitised(
 def test_corrupt_and_locked_files_fail_with_a_reason_and_harm_nothing(
     client: TestClient, member: dict[str, str], tmp_path: Path
 ) -> None:
-    from fpdf import FPDF
-
     good = upload_text(client, member, "Kiln rebate", UNIQUE_FACT).json()
     assert wait_for_document(client, member, good["id"])["status"] == "indexed"
     before = client.get("/").json()["chunks"]
 
-    pdf = FPDF()
-    pdf.add_page()
-    pdf.set_font("helvetica", size=12)
-    pdf.cell(0, 10, "Confidential price list")
-    pdf.set_encryption(owner_password="owner", user_password="secret")
-    locked = tmp_path / "locked.pdf"
-    pdf.output(str(locked))
+    locked = write_locked_pdf(tmp_path / "locked.pdf")
     corrupt = ("broken.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage without xref")
     bad_docx = ("bad.docx", b"PK\x03\x04 this is not really a zip archive")
 

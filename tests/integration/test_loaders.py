@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from loaders import DocumentLoadError, chunk_elements, load_document
 from tests.conftest import SAMPLE_CORPUS
+from tests.fixtures.documents import write_locked_pdf
 from tests.fixtures.word97 import write_word97_doc
 
 LATIN_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -163,14 +164,6 @@ def test_unreadable_files_raise_a_clear_error_naming_the_file(
 
 
 def test_password_protected_pdf_is_reported(tmp_path: Path) -> None:
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.add_page()
-    pdf.set_font("helvetica", size=12)
-    pdf.cell(0, 10, "Confidential price list")
-    pdf.set_encryption(owner_password="owner", user_password="secret")
-    path = tmp_path / "locked.pdf"
-    pdf.output(str(path))
+    path = write_locked_pdf(tmp_path / "locked.pdf")
     with pytest.raises(DocumentLoadError, match="password-protected"):
         load_document(path)

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from langserve import RemoteRunnable
-
-from tests.servers import running_server
 
 pytestmark = pytest.mark.integration
 
@@ -22,11 +17,9 @@ TE_QUESTION = "పీఎంఈజీపీ లో గ్రామీణ మహ�
 
 
 @pytest.fixture(scope="module")
-def server_url(sample_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data_dir = tmp_path_factory.mktemp("server") / "data"
-    shutil.copytree(sample_data_dir, data_dir)
-    with running_server(data_dir) as url:
-        yield url
+def server_url(sample_server_url: str) -> str:
+    """The real server over the sample corpus."""
+    return sample_server_url
 
 
 def test_health_reports_counts_and_backends(server_url: str) -> None:
